@@ -15,12 +15,11 @@ use serde::{Deserialize, Serialize};
 /// assert!(Severity::Panic.priority() > Severity::Error.priority());
 /// assert_eq!("warning".parse::<Severity>().unwrap(), Severity::Warning);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Severity {
     /// Highest priority.
     Panic,
-    /// The default for alerts without a severity.
-    #[default]
+    /// The severity `clean` gives alerts without one.
     Error,
     /// Lowest priority of the open states.
     Warning,
@@ -30,6 +29,13 @@ pub enum Severity {
     Info,
     /// A string that is not a known severity (kept verbatim; invalid).
     Unknown(String),
+}
+
+impl Default for Severity {
+    /// The zero value of the wire form: the empty string, invalid until [`Alert::clean`](crate::Alert::clean) makes it `error`.
+    fn default() -> Self {
+        Severity::Unknown(String::new())
+    }
 }
 
 impl Severity {
