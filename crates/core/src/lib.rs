@@ -9,6 +9,7 @@
 //!   and an in-memory implementation, [`InMemoryFifoQueue`].
 //! - Lock contracts: [`ChannelLocker`], [`ChannelLock`], [`NoopChannelLocker`].
 //! - Webhook contract: [`WebhookHandler`], [`WebhookCallback`].
+//! - Slack contract: [`SlackClient`] (implemented by `sm-slack`), returning [`PostState`]s.
 //! - Store contract: [`Store`] (the Go `DB`), with optimistic concurrency on issues.
 //! - Models: [`Alert`] (with [`Alert::clean`] and [`Alert::validate`]), [`Severity`], [`Issue`],
 //!   [`Command`], [`MoveMapping`], [`ChannelProcessingState`].
@@ -30,6 +31,7 @@ mod move_mapping;
 mod processing_state;
 mod queue;
 mod severity;
+mod slack;
 mod store;
 mod webhook;
 mod wire_enum;
@@ -52,5 +54,6 @@ pub use queue::{
     Acknowledger, FifoQueue, FifoQueueItem, FifoQueueProducer, QueueError, check_send_args,
 };
 pub use severity::{Severity, UnknownSeverity};
+pub use slack::{PostState, SlackClient, SlackError};
 pub use store::{Store, StoreError, StoredAlert};
 pub use webhook::{WebhookCallback, WebhookError, WebhookHandler};
