@@ -18,7 +18,6 @@ use chrono::Utc;
 use serde_json::Value;
 use sm_core::Alert;
 
-use crate::crypto::encrypt_payload;
 use crate::error_report::{send_client_error_report, target_of};
 use crate::prometheus::{PrometheusWebhook, map_prometheus_webhook};
 use crate::rate_limit::{RateDecision, RateLimitSnapshot, ceil_seconds};
@@ -294,7 +293,7 @@ pub(crate) async fn queue_one(
     let context = |f: Failure, a: &Alert| f.with_context(a, target);
     let has_webhooks = alert.webhooks.as_ref().is_some_and(|w| !w.is_empty());
     if has_webhooks {
-        let key = state.config.encryption_key.as_bytes();
+        let key = state.config.encryption_key.as_str();
         if key.is_empty() {
             let f = Failure::bad_request(
                 "alert contains webhooks, but no encryption key is configured",
@@ -304,7 +303,7 @@ pub(crate) async fn queue_one(
         let mut webhooks = alert.webhooks.take().unwrap_or_default();
         for w in &mut webhooks {
             if let Some(payload) = &w.payload {
-                match encrypt_payload(key, payload) {
+                match sm_webhooks::encrypt_webhook_payload(key, payload) {
                     Ok(sealed) => w.payload = Some(sealed),
                     Err(e) => {
                         alert.webhooks = Some(webhooks.clone());

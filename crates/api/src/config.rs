@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 
 /// Length of the webhook payload encryption key, in bytes.
-pub const ENCRYPTION_KEY_LENGTH: usize = 32;
+pub const ENCRYPTION_KEY_LENGTH: usize = sm_webhooks::ENCRYPTION_KEY_LEN;
 
 /// Per-channel rate limit: a token bucket per Slack channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,14 +82,10 @@ impl ApiConfig {
     /// Checks every field; the first failure is returned.
     pub fn validate(&self) -> Result<(), ApiError> {
         let invalid = |msg: String| Err(ApiError::InvalidConfig(msg));
-        if !self.encryption_key.is_empty()
-            && (self.encryption_key.len() != ENCRYPTION_KEY_LENGTH
-                || !self
-                    .encryption_key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric()))
-        {
-            return invalid("encryption key must be a 32 character alphanumeric string".into());
+        // Empty (no encryption) or 32 ASCII letters and digits; the message is sm-webhooks' own:
+        // "encryption key must be a 32 character alphanumeric string".
+        if let Err(e) = sm_webhooks::validate_encryption_key(&self.encryption_key) {
+            return invalid(e.to_string());
         }
         if !self.error_report_channel_id.is_empty()
             && !sm_core::is_valid_channel_id(&self.error_report_channel_id)

@@ -2,7 +2,7 @@
 
 use sm_core::{BoxError, QueueError};
 
-/// Errors of the API crate: configuration, routing settings, encryption, channel lookups, serving.
+/// Errors of the API crate: configuration, routing settings, channel lookups, serving.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
@@ -15,9 +15,6 @@ pub enum ApiError {
     /// [`ApiServer::update_settings`](crate::ApiServer::update_settings) refused new settings.
     #[error("invalid API settings, the old settings stay in force: {0}")]
     SettingsRejected(String),
-    /// Webhook payload encryption or decryption failed.
-    #[error("{0}")]
-    Crypto(String),
     /// A channel lookup failed (the Slack API was unreachable, for example).
     #[error("channel info lookup for channel {channel} failed: {source}")]
     ChannelInfo {

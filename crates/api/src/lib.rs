@@ -3,10 +3,12 @@
 //! [`ApiServer`] accepts alerts (`POST /alert`, `/alerts`, `/prometheus-alert`, optionally with a
 //! `/{slackChannelId}` segment), validates them with the `sm-core` rules, resolves their Slack
 //! channel (body, URL segment or route key via [`RoutingTable`]), checks the channel through a
-//! [`ChannelInfoProvider`], rate-limits per channel, encrypts webhook payloads ([`encrypt_payload`])
-//! and writes them to the alert queue. It needs only a [`FifoQueueProducer`](sm_core::FifoQueueProducer),
-//! so an API-only deployment runs without a database or a manager in the same process. It also
-//! serves `GET /mappings`, `/channels`, `/ping` and `/openapi.json`.
+//! [`ChannelInfoProvider`], rate-limits per channel, encrypts webhook payloads with
+//! [`sm_webhooks::encrypt_webhook_payload`] (the Go format, which the manager decrypts with
+//! [`sm_webhooks::decrypt_webhook_payload`]) and writes them to the alert queue. It needs only a
+//! [`FifoQueueProducer`](sm_core::FifoQueueProducer), so an API-only deployment runs without a
+//! database or a manager in the same process. It also serves `GET /mappings`, `/channels`, `/ping`
+//! and `/openapi.json`.
 //!
 //! A host starts it in a few lines:
 //!
@@ -30,7 +32,8 @@
 //! checks, without rate limiting.
 //!
 //! Dependencies beyond the workspace's usual ones: `governor` (per-channel token buckets),
-//! `aes-gcm` (payload encryption, Go-compatible), `tower-http` (`catch-panic` only: turns handler
+//! `sm-webhooks` (webhook payload encryption and key validation: one implementation of the Go
+//! format, shared with the manager that decrypts), `tower-http` (`catch-panic` only: turns handler
 //! panics into 500 responses), `http-body-util` (to recognise an over-long body), `hyper`,
 //! `hyper-util` and `tower` (`util`) for the accept loop, which `axum::serve` cannot give a
 //! header-read timeout.
@@ -40,7 +43,6 @@
 mod alerts;
 mod channel_info;
 mod config;
-mod crypto;
 mod error;
 mod error_report;
 mod info_endpoints;
@@ -58,9 +60,6 @@ pub use channel_info::{
     StaticChannelInfo,
 };
 pub use config::{ApiConfig, ENCRYPTION_KEY_LENGTH, RateLimitConfig};
-pub use crypto::{
-    ENCRYPTED_DATA_KEY, MAX_PAYLOAD_JSON_BYTES, decrypt_payload, encrypt_payload, go_json,
-};
 pub use error::ApiError;
 pub use middleware::{REQUEST_DURATION_BUCKETS, REQUEST_DURATION_METRIC};
 pub use openapi::openapi_document;
