@@ -5,7 +5,8 @@
 //! API (the Go "channel info syncer"). This crate ships two providers that need no Slack:
 //! [`AcceptAllChannels`] (every channel exists and the bot is in it: for embedded and development
 //! use, where the manager's own Slack calls reveal bad channels) and [`StaticChannelInfo`] (a fixed
-//! list, for tests and static deployments).
+//! list, for tests and static deployments). The Slack-backed provider is
+//! [`SlackChannelInfo`](crate::SlackChannelInfo).
 
 use std::collections::HashMap;
 

@@ -28,6 +28,11 @@
 //! install a metrics exporter (it records `http_server_request_duration_seconds` through the
 //! `metrics` facade; the host exports it, with [`REQUEST_DURATION_BUCKETS`]).
 //!
+//! [`SlackChannelInfo`] is the Slack-backed [`ChannelInfoProvider`] (the Go channel-info syncer):
+//! channel existence, archival, member count and bot membership from the Slack Web API through
+//! [`sm_slack::SlackApi`], cached in process and refreshed by a background task
+//! ([`SlackChannelInfo::spawn_refresh`]).
+//!
 //! Raw alert queues ([`ApiServer::with_raw_alert_consumer`]) feed single alerts through the same
 //! checks, without rate limiting.
 //!
@@ -36,7 +41,8 @@
 //! format, shared with the manager that decrypts), `tower-http` (`catch-panic` only: turns handler
 //! panics into 500 responses), `http-body-util` (to recognise an over-long body), `hyper`,
 //! `hyper-util` and `tower` (`util`) for the accept loop, which `axum::serve` cannot give a
-//! header-read timeout.
+//! header-read timeout, `sm-slack` (the Slack Web API client behind [`SlackChannelInfo`]) and
+//! `futures` (bounded-concurrency channel refreshes).
 
 #![warn(missing_docs)]
 
@@ -54,6 +60,7 @@ mod raw_consumer;
 mod response;
 mod routing;
 mod server;
+mod slack_channel_info;
 
 pub use channel_info::{
     AcceptAllChannels, ChannelInfo, ChannelInfoProvider, ManagedChannel, StaticChannel,
@@ -67,3 +74,7 @@ pub use prometheus::{PrometheusAlert, PrometheusWebhook, map_prometheus_webhook}
 pub use rate_limit::MAX_RETRY_AFTER;
 pub use routing::{ApiSettings, MATCH_CACHE_CAPACITY, RoutingRule, RoutingTable};
 pub use server::{ApiServer, HEADER_READ_TIMEOUT};
+pub use slack_channel_info::{
+    CHANNEL_REFRESH_CONCURRENCY, CHANNEL_REFRESH_INTERVAL, CHANNEL_SEEN_WINDOW,
+    MANAGED_CHANNELS_REFRESH_INTERVAL, SlackChannelInfo,
+};

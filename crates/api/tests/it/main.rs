@@ -8,5 +8,6 @@ mod rate_limit;
 mod raw_consumer;
 mod request_metrics;
 mod routing;
+mod slack_channel_info;
 mod support;
 mod validation;
