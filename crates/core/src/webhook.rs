@@ -107,7 +107,10 @@ pub enum WebhookError {
         target: String,
     },
     /// The target answered with a non-success status.
-    #[error("webhook POST {target} failed with status code {status}: {body_snippet}")]
+    #[error(
+        "webhook POST {target} failed with status code {status}{}",
+        snippet_suffix(body_snippet)
+    )]
     Status {
         /// The webhook target.
         target: String,
@@ -141,6 +144,14 @@ pub enum WebhookError {
     Config(String),
 }
 
+fn snippet_suffix(snippet: &str) -> String {
+    if snippet.is_empty() {
+        String::new()
+    } else {
+        format!(": {snippet}")
+    }
+}
+
 /// Delivers webhook callbacks to targets it claims.
 ///
 /// Handlers are tried in registration order; the first whose [`should_handle_webhook`](Self::should_handle_webhook)
@@ -156,4 +167,31 @@ pub trait WebhookHandler: Send + Sync {
         target: &str,
         data: &WebhookCallback,
     ) -> Result<(), WebhookError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_error_shows_the_snippet_only_when_there_is_one() {
+        let bare = WebhookError::Status {
+            target: "http://x".into(),
+            status: 502,
+            body_snippet: String::new(),
+        };
+        assert_eq!(
+            bare.to_string(),
+            "webhook POST http://x failed with status code 502"
+        );
+        let with = WebhookError::Status {
+            target: "http://x".into(),
+            status: 400,
+            body_snippet: "bad".into(),
+        };
+        assert_eq!(
+            with.to_string(),
+            "webhook POST http://x failed with status code 400: bad"
+        );
+    }
 }
