@@ -344,22 +344,19 @@ impl SlackApi {
             ("include_all_metadata", "0".to_owned()),
         ];
         let expected = ["channel_not_found", "thread_not_found"];
-        match self
+        let result = self
             .call(
                 "conversations.replies",
                 "conversations.replies",
                 Body::Form(form),
                 &expected,
             )
-            .await
-        {
-            Ok(v) => Ok(v
-                .get("messages")
+            .await;
+        Ok(unless_expected(result, &expected)?.is_some_and(|v| {
+            v.get("messages")
                 .and_then(Value::as_array)
-                .is_some_and(|m| m.len() > 1)),
-            Err(e) if e.code().is_some_and(|c| expected.contains(&c)) => Ok(false),
-            Err(e) => Err(e),
-        }
+                .is_some_and(|m| m.len() > 1)
+        }))
     }
 
     /// `conversations.info` (cached 10 s + up to 10 s, `channel_not_found` included).
@@ -414,35 +411,14 @@ impl SlackApi {
         if let Some(Cached::Channels(c)) = self.cached(key, "users.conversations").await {
             return Ok(c);
         }
-        let mut out: Vec<ChannelSummary> = Vec::new();
-        let mut cursor = String::new();
-        loop {
-            let mut form = vec![
-                ("exclude_archived", "true".to_owned()),
-                ("limit", "999".to_owned()),
-                ("types", "public_channel,private_channel".to_owned()),
-            ];
-            if !cursor.is_empty() {
-                form.push(("cursor", cursor.clone()));
-            }
-            let v = self
-                .call(
-                    "users.conversations",
-                    "users.conversations",
-                    Body::Form(form),
-                    &[],
-                )
-                .await?;
-            let page: Vec<ChannelSummary> = parse(
-                "users.conversations",
-                v.get("channels").cloned().unwrap_or(json!([])),
-            )?;
-            out.extend(page);
-            cursor = next_cursor(&v);
-            if cursor.is_empty() {
-                break;
-            }
-        }
+        let form = vec![
+            ("exclude_archived", "true".to_owned()),
+            ("limit", "999".to_owned()),
+            ("types", "public_channel,private_channel".to_owned()),
+        ];
+        let mut out: Vec<ChannelSummary> = self
+            .all_pages("users.conversations", form, "channels", &[])
+            .await?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         let out = Arc::new(out);
         self.cache
@@ -488,32 +464,22 @@ impl SlackApi {
         }
         let form = vec![("usergroup", group.to_owned())];
         let expected = ["no_such_subteam"];
-        let v = match self
+        let result = self
             .call(
                 "usergroups.users.list",
                 "usergroups.users.list",
                 Body::Form(form),
                 &expected,
             )
-            .await
-        {
-            Ok(v) => v,
-            Err(e) if e.code() == Some("no_such_subteam") => return Ok(Arc::default()),
-            Err(e) => return Err(e),
+            .await;
+        let Some(v) = unless_expected(result, &expected)? else {
+            return Ok(Arc::default());
         };
         let users: Vec<String> = parse(
             "usergroups.users.list",
             v.get("users").cloned().unwrap_or(json!([])),
         )?;
-        let set = Arc::new(users.into_iter().collect::<HashSet<_>>());
-        self.cache
-            .put(
-                &key,
-                Cached::Set(set.clone()),
-                jittered(Duration::from_secs(60), 30),
-            )
-            .await;
-        Ok(set)
+        Ok(self.cache_member_set(&key, users).await)
     }
 
     /// Members of a channel (`conversations.members`, all pages; cached 1 min + up to 30 s).
@@ -526,46 +492,56 @@ impl SlackApi {
         if let Some(Cached::Set(s)) = self.cached(&key, "conversations.members").await {
             return Ok(s);
         }
-        let mut set = HashSet::new();
-        let mut cursor = String::new();
+        let form = vec![("channel", channel.to_owned())];
         let expected = ["channel_not_found"];
-        loop {
-            let mut form = vec![("channel", channel.to_owned())];
-            if !cursor.is_empty() {
-                form.push(("cursor", cursor.clone()));
-            }
-            let v = match self
-                .call(
-                    "conversations.members",
-                    "conversations.members",
-                    Body::Form(form),
-                    &expected,
-                )
-                .await
-            {
-                Ok(v) => v,
-                Err(e) if e.code() == Some("channel_not_found") => return Ok(Arc::default()),
-                Err(e) => return Err(e),
-            };
-            let members: Vec<String> = parse(
-                "conversations.members",
-                v.get("members").cloned().unwrap_or(json!([])),
-            )?;
-            set.extend(members);
-            cursor = next_cursor(&v);
-            if cursor.is_empty() {
-                break;
-            }
-        }
-        let set = Arc::new(set);
+        let result = self
+            .all_pages("conversations.members", form, "members", &expected)
+            .await;
+        let Some(members) = unless_expected(result, &expected)? else {
+            return Ok(Arc::default());
+        };
+        Ok(self.cache_member_set(&key, members).await)
+    }
+
+    /// Caches a member set under `key` for 1 min + up to 30 s and returns it.
+    async fn cache_member_set(&self, key: &str, members: Vec<String>) -> Arc<HashSet<String>> {
+        let set = Arc::new(members.into_iter().collect::<HashSet<_>>());
         self.cache
             .put(
-                &key,
+                key,
                 Cached::Set(set.clone()),
                 jittered(Duration::from_secs(60), 30),
             )
             .await;
-        Ok(set)
+        set
+    }
+
+    /// The `field` arrays of every page of the cursor-paginated `method` called with `form`
+    /// (plus each page's `cursor`), in order.
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        form: Vec<(&str, String)>,
+        field: &str,
+        expected: &[&str],
+    ) -> Result<Vec<T>, SlackError> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut page_form = form.clone();
+            if !cursor.is_empty() {
+                page_form.push(("cursor", cursor.clone()));
+            }
+            let v = self
+                .call(method, method, Body::Form(page_form), expected)
+                .await?;
+            let page: Vec<T> = parse(method, v.get(field).cloned().unwrap_or(json!([])))?;
+            out.extend(page);
+            cursor = next_cursor(&v);
+            if cursor.is_empty() {
+                return Ok(out);
+            }
+        }
     }
 
     /// Whether the bot is a member of the channel (cached: yes 5 min + up to 1 min, no 30 s + up
@@ -728,6 +704,18 @@ impl SlackApi {
                 .unwrap_or("unknown_error");
             Err(Failure::Slack(code.to_owned()))
         }
+    }
+}
+
+/// `result`, with an error carrying one of the `expected` Slack codes turned into `None`.
+fn unless_expected<T>(
+    result: Result<T, SlackError>,
+    expected: &[&str],
+) -> Result<Option<T>, SlackError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code().is_some_and(|c| expected.contains(&c)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

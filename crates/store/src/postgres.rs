@@ -212,24 +212,7 @@ impl PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| StoreError::backend(context(), e))?;
-        let mut versions = Vec::with_capacity(issues.len());
-        for issue in issues {
-            match Self::save_one(&mut tx, issue).await {
-                Ok(v) => versions.push(v),
-                Err(e @ (StoreError::VersionConflict { .. } | StoreError::InvalidArgument(_))) => {
-                    // Not atomic by contract: keep the issues saved before the failing one.
-                    tx.commit()
-                        .await
-                        .map_err(|e| StoreError::backend(context(), e))?;
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::backend(context(), e))?;
-        Ok(versions)
+        Self::save_each_and_commit(tx, issues).await
     }
 }
 

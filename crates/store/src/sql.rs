@@ -138,6 +138,13 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A `map_err` adapter making a [`StoreError::Backend`]; `context` is formatted only on failure.
+pub(crate) fn failed<E: Into<sm_core::BoxError>>(
+    context: impl FnOnce() -> String,
+) -> impl FnOnce(E) -> StoreError {
+    move |e| StoreError::backend(context(), e)
+}
+
 /// Encodes a JSON body.
 pub(crate) fn encode_json<T: serde::Serialize>(
     what: &str,
@@ -171,7 +178,8 @@ pub(crate) fn alert_row(
 
 /// Implements [`sm_core::Store`] for a SQL store type with fields `pool` and `retention`, given its
 /// connection type. The type provides inherent `run_init(&self, bool)` and
-/// `save_batch(&self, &[Issue])`; everything else is generated here.
+/// `save_batch(&self, &[Issue])` (which can end in `save_each_and_commit`); everything else is
+/// generated here.
 macro_rules! impl_sql_store {
     ($store:ty, $conn:ty) => {
         impl $store {
@@ -193,7 +201,7 @@ macro_rules! impl_sql_store {
                         .bind(&row.body)
                         .fetch_optional(&mut *conn)
                         .await
-                        .map_err(|e| sm_core::StoreError::backend(context(), e))?
+                        .map_err(sql::failed(context))?
                 } else {
                     sqlx::query_scalar(sql::UPDATE_ISSUE_VERSIONED)
                         .bind(&issue.id)
@@ -205,7 +213,7 @@ macro_rules! impl_sql_store {
                         .bind(row.version)
                         .fetch_optional(&mut *conn)
                         .await
-                        .map_err(|e| sm_core::StoreError::backend(context(), e))?
+                        .map_err(sql::failed(context))?
                 };
                 if let Some(v) = new_version {
                     return Ok(u64::try_from(v).unwrap_or(0));
@@ -214,7 +222,7 @@ macro_rules! impl_sql_store {
                     .bind(&issue.id)
                     .fetch_optional(&mut *conn)
                     .await
-                    .map_err(|e| sm_core::StoreError::backend(context(), e))?;
+                    .map_err(sql::failed(context))?;
                 Err(sm_core::StoreError::VersionConflict {
                     issue_id: issue.id.clone(),
                     expected: issue.version,
@@ -224,10 +232,93 @@ macro_rules! impl_sql_store {
 
             /// Saves one issue on a pooled connection.
             async fn save_pooled(&self, issue: &sm_core::Issue) -> Result<u64, sm_core::StoreError> {
-                let mut conn = self.pool.acquire().await.map_err(|e| {
-                    sm_core::StoreError::backend(format!("saving issue {}", issue.id), e)
-                })?;
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(crate::sql::failed(|| format!("saving issue {}", issue.id)))?;
                 Self::save_one(&mut conn, issue).await
+            }
+
+            /// Saves `issues` in order inside `tx`, then commits. Not atomic by contract: a version
+            /// conflict or an invalid issue commits the issues saved before it and returns its
+            /// error; any other error rolls the transaction back.
+            async fn save_each_and_commit(
+                mut tx: sqlx::Transaction<'_, <$conn as sqlx::Connection>::Database>,
+                issues: &[sm_core::Issue],
+            ) -> Result<Vec<u64>, sm_core::StoreError> {
+                use sm_core::StoreError;
+                let context = || format!("saving {} issues", issues.len());
+                let mut versions = Vec::with_capacity(issues.len());
+                for issue in issues {
+                    match Self::save_one(&mut tx, issue).await {
+                        Ok(v) => versions.push(v),
+                        Err(
+                            e @ (StoreError::VersionConflict { .. }
+                            | StoreError::InvalidArgument(_)),
+                        ) => {
+                            tx.commit().await.map_err(crate::sql::failed(context))?;
+                            return Err(e);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                tx.commit().await.map_err(crate::sql::failed(context))?;
+                Ok(versions)
+            }
+
+            /// Runs `statement` with the text parameters `params` on the pool.
+            async fn execute_text(
+                &self,
+                statement: &'static str,
+                params: &[&str],
+                context: impl FnOnce() -> String,
+            ) -> Result<(), sm_core::StoreError> {
+                let mut query = sqlx::query(statement);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(crate::sql::failed(context))?;
+                Ok(())
+            }
+
+            /// The issue rows (`id`, `version`, `body`) that `statement` selects with the text
+            /// parameters `params`.
+            async fn issue_rows(
+                &self,
+                statement: &'static str,
+                params: &[&str],
+                context: impl FnOnce() -> String,
+            ) -> Result<Vec<(String, i64, String)>, sm_core::StoreError> {
+                let mut query = sqlx::query_as(statement);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(crate::sql::failed(context))
+            }
+
+            /// The JSON body that `statement` selects with the text parameters `params`, if a row
+            /// matches.
+            async fn body(
+                &self,
+                statement: &'static str,
+                params: &[&str],
+                context: impl FnOnce() -> String,
+            ) -> Result<Option<String>, sm_core::StoreError> {
+                let mut query = sqlx::query_scalar(statement);
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(crate::sql::failed(context))
             }
         }
 
@@ -245,13 +336,12 @@ macro_rules! impl_sql_store {
                 use crate::sql;
                 crate::args::non_empty("issue_id", issue_id)?;
                 let context = || format!("saving an alert of issue {issue_id}");
-                let err = |e| sm_core::StoreError::backend(context(), e);
                 if let Some(cutoff) = self.retention.cutoff(chrono::Utc::now()) {
                     sqlx::query(sql::PRUNE_ALERTS_BY_AGE)
                         .bind(sql::unix_nanos(cutoff))
                         .execute(&self.pool)
                         .await
-                        .map_err(err)?;
+                        .map_err(sql::failed(context))?;
                 }
                 let keep = self.retention.max_per_issue;
                 if keep == 0 {
@@ -264,13 +354,13 @@ macro_rules! impl_sql_store {
                     .bind(&body)
                     .execute(&self.pool)
                     .await
-                    .map_err(err)?;
+                    .map_err(sql::failed(context))?;
                 sqlx::query(sql::PRUNE_ALERTS_BY_COUNT)
                     .bind(issue_id)
                     .bind(i64::try_from(keep - 1).unwrap_or(i64::MAX))
                     .execute(&self.pool)
                     .await
-                    .map_err(err)?;
+                    .map_err(sql::failed(context))?;
                 Ok(())
             }
 
@@ -306,20 +396,17 @@ macro_rules! impl_sql_store {
             ) -> Result<Option<sm_core::Issue>, sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
                 crate::args::non_empty("correlation_id", correlation_id)?;
-                let rows: Vec<(String, i64, String)> =
-                    sqlx::query_as(crate::sql::FIND_OPEN_BY_CORRELATION)
-                        .bind(channel_id)
-                        .bind(correlation_id)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(|e| {
-                            sm_core::StoreError::backend(
-                                format!(
-                                    "finding the open issue with correlation id {correlation_id} in channel {channel_id}"
-                                ),
-                                e,
+                let rows = self
+                    .issue_rows(
+                        crate::sql::FIND_OPEN_BY_CORRELATION,
+                        &[channel_id, correlation_id],
+                        || {
+                            format!(
+                                "finding the open issue with correlation id {correlation_id} in channel {channel_id}"
                             )
-                        })?;
+                        },
+                    )
+                    .await?;
                 crate::sql::at_most_one(rows, channel_id, || {
                     format!("correlation id {correlation_id}")
                 })
@@ -332,17 +419,11 @@ macro_rules! impl_sql_store {
             ) -> Result<Option<sm_core::Issue>, sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
                 crate::args::non_empty("post_id", post_id)?;
-                let rows: Vec<(String, i64, String)> = sqlx::query_as(crate::sql::FIND_BY_POST)
-                    .bind(channel_id)
-                    .bind(post_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!("finding the issue of post {post_id} in channel {channel_id}"),
-                            e,
-                        )
-                    })?;
+                let rows = self
+                    .issue_rows(crate::sql::FIND_BY_POST, &[channel_id, post_id], || {
+                        format!("finding the issue of post {post_id} in channel {channel_id}")
+                    })
+                    .await?;
                 crate::sql::at_most_one(rows, channel_id, || format!("post id {post_id}"))
             }
 
@@ -358,16 +439,11 @@ macro_rules! impl_sql_store {
                 channel_id: &str,
             ) -> Result<Vec<sm_core::Issue>, sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
-                let rows: Vec<(String, i64, String)> = sqlx::query_as(crate::sql::OPEN_IN_CHANNEL)
-                    .bind(channel_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!("loading the open issues of channel {channel_id}"),
-                            e,
-                        )
-                    })?;
+                let rows = self
+                    .issue_rows(crate::sql::OPEN_IN_CHANNEL, &[channel_id], || {
+                        format!("loading the open issues of channel {channel_id}")
+                    })
+                    .await?;
                 crate::sql::decode_issues(rows)
             }
 
@@ -381,14 +457,15 @@ macro_rules! impl_sql_store {
                     mapping.correlation_id, mapping.original_channel_id
                 );
                 let body = crate::sql::encode_json(&what, mapping)?;
-                sqlx::query(crate::sql::UPSERT_MAPPING)
-                    .bind(&mapping.original_channel_id)
-                    .bind(&mapping.correlation_id)
-                    .bind(&body)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| sm_core::StoreError::backend(format!("saving {what}"), e))?;
-                Ok(())
+                let params = [
+                    mapping.original_channel_id.as_str(),
+                    mapping.correlation_id.as_str(),
+                    body.as_str(),
+                ];
+                self.execute_text(crate::sql::UPSERT_MAPPING, &params, || {
+                    format!("saving {what}")
+                })
+                .await
             }
 
             async fn find_move_mapping(
@@ -398,19 +475,13 @@ macro_rules! impl_sql_store {
             ) -> Result<Option<sm_core::MoveMapping>, sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
                 crate::args::non_empty("correlation_id", correlation_id)?;
-                let body: Option<String> = sqlx::query_scalar(crate::sql::FIND_MAPPING)
-                    .bind(channel_id)
-                    .bind(correlation_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!(
-                                "finding the move mapping of correlation id {correlation_id} in channel {channel_id}"
-                            ),
-                            e,
+                let body = self
+                    .body(crate::sql::FIND_MAPPING, &[channel_id, correlation_id], || {
+                        format!(
+                            "finding the move mapping of correlation id {correlation_id} in channel {channel_id}"
                         )
-                    })?;
+                    })
+                    .await?;
                 body.map(|b| {
                     crate::sql::decode_json(
                         "move mapping",
@@ -428,20 +499,12 @@ macro_rules! impl_sql_store {
             ) -> Result<(), sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
                 crate::args::non_empty("correlation_id", correlation_id)?;
-                sqlx::query(crate::sql::DELETE_MAPPING)
-                    .bind(channel_id)
-                    .bind(correlation_id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!(
-                                "deleting the move mapping of correlation id {correlation_id} in channel {channel_id}"
-                            ),
-                            e,
-                        )
-                    })?;
-                Ok(())
+                self.execute_text(crate::sql::DELETE_MAPPING, &[channel_id, correlation_id], || {
+                    format!(
+                        "deleting the move mapping of correlation id {correlation_id} in channel {channel_id}"
+                    )
+                })
+                .await
             }
 
             async fn save_channel_processing_state(
@@ -451,13 +514,10 @@ macro_rules! impl_sql_store {
                 crate::args::processing_state(state)?;
                 let what = format!("processing state of channel {}", state.channel_id);
                 let body = crate::sql::encode_json(&what, state)?;
-                sqlx::query(crate::sql::UPSERT_STATE)
-                    .bind(&state.channel_id)
-                    .bind(&body)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| sm_core::StoreError::backend(format!("saving {what}"), e))?;
-                Ok(())
+                self.execute_text(crate::sql::UPSERT_STATE, &[state.channel_id.as_str(), body.as_str()], || {
+                    format!("saving {what}")
+                })
+                .await
             }
 
             async fn find_channel_processing_state(
@@ -465,16 +525,11 @@ macro_rules! impl_sql_store {
                 channel_id: &str,
             ) -> Result<Option<sm_core::ChannelProcessingState>, sm_core::StoreError> {
                 crate::args::non_empty("channel_id", channel_id)?;
-                let body: Option<String> = sqlx::query_scalar(crate::sql::FIND_STATE)
-                    .bind(channel_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!("finding the processing state of channel {channel_id}"),
-                            e,
-                        )
-                    })?;
+                let body = self
+                    .body(crate::sql::FIND_STATE, &[channel_id], || {
+                        format!("finding the processing state of channel {channel_id}")
+                    })
+                    .await?;
                 body.map(|b| crate::sql::decode_json("processing state", channel_id, &b))
                     .transpose()
             }
@@ -495,12 +550,9 @@ macro_rules! impl_sql_store {
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)
                     .await
-                    .map_err(|e| {
-                        sm_core::StoreError::backend(
-                            format!("finding the alerts of issue {issue_id}"),
-                            e,
-                        )
-                    })?;
+                    .map_err(crate::sql::failed(|| {
+                        format!("finding the alerts of issue {issue_id}")
+                    }))?;
                 bodies
                     .iter()
                     .rev()
