@@ -2,6 +2,11 @@
 //!
 //! Well-known variables keep their usual names (`SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`, `SLACK_API_URL`,
 //! `REDIS_URL`, `DATABASE_URL`); every other key is set with `SM_<KEY>` (for example `SM_HTTP_ADDR`).
+//!
+//! Several deployments can share one Redis and one PostgreSQL database: give each its own
+//! `redis_key_prefix` (`SM_REDIS_KEY_PREFIX`, default `slack-manager`) and `database_schema`
+//! (`SM_DATABASE_SCHEMA`, default `slack_manager`); the processes of one deployment (API and
+//! managers) must agree on both.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -30,8 +35,16 @@ pub(crate) struct Config {
     pub(crate) http_addr: SocketAddr,
     /// Redis URL; without it, queues are in memory and locking is a no-op (single instance).
     pub(crate) redis_url: Option<String>,
+    /// Prefix of every Redis key the service writes (queues, channel locks, the Slack rate-limit
+    /// gate): `<prefix>:queue:…`, `<prefix>:channel-lock:…`, `<prefix>:slack-api-client:rate-limit:…`.
+    /// Processes that work together must use the same prefix; separate deployments sharing one Redis
+    /// use different ones.
+    pub(crate) redis_key_prefix: String,
     /// Store URL (`sqlite://…` or `postgres://…`); without it, a SQLite file under `data_dir`.
     pub(crate) database_url: Option<String>,
+    /// PostgreSQL schema holding the store's tables (created when missing); ignored for SQLite.
+    /// Processes that work together must use the same schema.
+    pub(crate) database_schema: String,
     /// Directory of the default SQLite file.
     pub(crate) data_dir: PathBuf,
     /// Slack bot token (`xoxb-…`); without tokens an embedded Slack emulator is started.
@@ -59,7 +72,9 @@ impl Default for Config {
         Config {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             redis_url: None,
+            redis_key_prefix: "slack-manager".into(),
             database_url: None,
+            database_schema: sm_store::DEFAULT_POSTGRES_SCHEMA.into(),
             data_dir: PathBuf::from("data"),
             slack_bot_token: None,
             slack_app_token: None,
@@ -128,6 +143,15 @@ impl Config {
                 bail!("encryption_key must be a 32 character alphanumeric string");
             }
         }
+        if self.redis_key_prefix.trim().is_empty() {
+            bail!("redis_key_prefix cannot be empty");
+        }
+        if !valid_schema_name(&self.database_schema) {
+            bail!(
+                "database_schema {:?} is not valid, expected 1-63 ASCII letters, digits and underscores, not starting with a digit",
+                self.database_schema
+            );
+        }
         if self.alert_queue_name == self.command_queue_name {
             bail!(
                 "alert_queue_name and command_queue_name must differ (both are {:?})",
@@ -159,6 +183,21 @@ impl Config {
         }
     }
 
+    /// Key prefix of the Redis queues (`<prefix>:queue`, the queue crate's default layout).
+    pub(crate) fn queue_key_prefix(&self) -> String {
+        format!("{}:queue", self.redis_key_prefix)
+    }
+
+    /// Key prefix of the Redis channel locks (`<prefix>:channel-lock:`).
+    pub(crate) fn lock_key_prefix(&self) -> String {
+        format!("{}:channel-lock:", self.redis_key_prefix)
+    }
+
+    /// Key prefix of the Redis Slack rate-limit gate (`<prefix>:slack-api-client:rate-limit:`).
+    pub(crate) fn gate_key_prefix(&self) -> String {
+        format!("{}:slack-api-client:rate-limit:", self.redis_key_prefix)
+    }
+
     /// The configuration as TOML with secrets masked.
     pub(crate) fn to_masked_toml(&self) -> Result<String> {
         let mut masked = self.clone();
@@ -186,6 +225,17 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_masked_toml().unwrap_or_else(|e| format!("<{e}>")))
     }
+}
+
+/// A PostgreSQL schema name the store accepts: 1–63 ASCII letters, digits and underscores, not
+/// starting with a digit.
+fn valid_schema_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.len() <= 63
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Keeps a short recognisable prefix (`xoxb-`) and hides the rest.
@@ -238,6 +288,42 @@ mod tests {
             !shown.contains("very-secret") && !shown.contains(":pw@"),
             "{shown}"
         );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type.
+    fn redis_key_prefix_and_database_schema() {
+        let defaults = Config::default();
+        assert_eq!(defaults.queue_key_prefix(), "slack-manager:queue");
+        assert_eq!(
+            defaults.lock_key_prefix(),
+            sm_redis_lock::DEFAULT_KEY_PREFIX
+        );
+        assert_eq!(defaults.gate_key_prefix(), sm_slack::DEFAULT_GATE_PREFIX);
+        assert_eq!(defaults.database_schema, sm_store::DEFAULT_POSTGRES_SCHEMA);
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SM_REDIS_KEY_PREFIX", "team-a");
+            jail.set_env("SM_DATABASE_SCHEMA", "team_a");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.queue_key_prefix(), "team-a:queue");
+            assert_eq!(config.lock_key_prefix(), "team-a:channel-lock:");
+            assert_eq!(
+                config.gate_key_prefix(),
+                "team-a:slack-api-client:rate-limit:"
+            );
+            assert_eq!(config.database_schema, "team_a");
+            jail.set_env("SM_DATABASE_SCHEMA", "1-bad");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(
+                err.contains("database_schema \"1-bad\" is not valid"),
+                "{err}"
+            );
+            jail.set_env("SM_DATABASE_SCHEMA", "team_a");
+            jail.set_env("SM_REDIS_KEY_PREFIX", " ");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("redis_key_prefix cannot be empty"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

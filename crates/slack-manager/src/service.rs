@@ -82,9 +82,12 @@ async fn queues(config: &Config, mode: Mode) -> Result<Queues> {
         .get_connection_manager()
         .await
         .with_context(|| format!("cannot connect to Redis at {url}"))?;
-    let locker: Arc<dyn ChannelLocker> =
-        Arc::new(RedisChannelLocker::new(conn.clone()).with_client(client.clone()));
-    let options = RedisFifoQueueOptions::default();
+    let locker: Arc<dyn ChannelLocker> = Arc::new(
+        RedisChannelLocker::new(conn.clone())
+            .with_key_prefix(config.lock_key_prefix())
+            .with_client(client.clone()),
+    );
+    let options = RedisFifoQueueOptions::default().with_key_prefix(config.queue_key_prefix());
     let alerts = RedisFifoQueue::new(
         conn.clone(),
         locker.clone(),
@@ -101,7 +104,7 @@ async fn queues(config: &Config, mode: Mode) -> Result<Queues> {
     .with_client(client);
     let alert_producer =
         RedisFifoQueueProducer::new(conn.clone(), &config.alert_queue_name, options)?;
-    tracing::info!(redis = %url, "queues and channel locks on Redis");
+    tracing::info!(redis = %redact(url), prefix = %config.redis_key_prefix, "queues and channel locks on Redis");
     Ok(Queues {
         alerts: Arc::new(alerts),
         commands: Arc::new(commands),
@@ -116,9 +119,11 @@ async fn store(config: &Config) -> Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Arc::new(
-                PostgresStore::connect(PostgresStoreOptions::new(&url))
-                    .await
-                    .context("cannot open PostgreSQL")?,
+                PostgresStore::connect(
+                    PostgresStoreOptions::new(&url).with_schema(&config.database_schema),
+                )
+                .await
+                .context("cannot open PostgreSQL")?,
             )
         } else if let Some(rest) = url.strip_prefix("sqlite://") {
             let path = rest.split('?').next().unwrap_or(rest);
@@ -208,7 +213,9 @@ async fn slack(
         slack_config = slack_config.with_base_url(url);
     }
     let gate: Arc<dyn RateLimitGate> = match redis {
-        Some(conn) => Arc::new(RedisGate::new(conn.clone())),
+        Some(conn) => {
+            Arc::new(RedisGate::new(conn.clone()).with_key_prefix(config.gate_key_prefix()))
+        }
         None => Arc::new(InProcessGate::default()),
     };
     let api = SlackApi::new(slack_config.clone())
