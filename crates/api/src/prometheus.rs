@@ -149,12 +149,15 @@ fn labels_correlation_id(labels: &BTreeMap<String, String>) -> Option<String> {
     }
 }
 
-/// Maps every alert of `webhook` to an [`Alert`], with `now` as their timestamp.
+/// Maps every alert of `webhook` to an [`Alert`]. The `i`-th alert gets the timestamp `now + i` ns, so
+/// alerts of one webhook that share a correlation ID keep their order (the manager ignores an alert
+/// that is not newer than the last one; Go takes a fresh clock reading per alert).
 pub fn map_prometheus_webhook(webhook: &PrometheusWebhook, now: DateTime<Utc>) -> Vec<Alert> {
     webhook
         .alerts
         .iter()
-        .map(|a| map_one(webhook, a, now))
+        .zip(0i64..)
+        .map(|(a, i)| map_one(webhook, a, now + chrono::Duration::nanoseconds(i)))
         .collect()
 }
 
@@ -322,6 +325,13 @@ mod tests {
         });
         let a = &map_prometheus_webhook(&w, now)[0];
         assert_eq!(a.timestamp, now);
+        let mut twice = w.clone();
+        twice.alerts.push(twice.alerts[0].clone());
+        let mapped = map_prometheus_webhook(&twice, now);
+        assert!(
+            mapped[1].timestamp > mapped[0].timestamp,
+            "alerts of one webhook must keep their order"
+        );
         assert_eq!(a.header, ":status: Prometheus alert");
         assert_eq!(a.fallback_text, "Prometheus alert");
         assert_eq!(a.auto_resolve_seconds, 3600);
