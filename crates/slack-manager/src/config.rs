@@ -47,6 +47,9 @@ pub(crate) struct Config {
     pub(crate) database_schema: String,
     /// Directory of the default SQLite file.
     pub(crate) data_dir: PathBuf,
+    /// Runtime settings file (manager settings and API routing rules; TOML, or JSON by extension),
+    /// re-read when it changes. See the `settings_file` module.
+    pub(crate) settings_file: Option<PathBuf>,
     /// Slack bot token (`xoxb-…`); without tokens an embedded Slack emulator is started.
     pub(crate) slack_bot_token: Option<String>,
     /// Slack app token (`xapp-…`) for Socket Mode.
@@ -76,6 +79,7 @@ impl Default for Config {
             database_url: None,
             database_schema: sm_store::DEFAULT_POSTGRES_SCHEMA.into(),
             data_dir: PathBuf::from("data"),
+            settings_file: None,
             slack_bot_token: None,
             slack_app_token: None,
             slack_api_url: None,
@@ -123,6 +127,13 @@ impl Config {
 
     /// Empty strings mean "not set".
     fn normalise(&mut self) {
+        if self
+            .settings_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            self.settings_file = None;
+        }
         for value in [
             &mut self.redis_url,
             &mut self.database_url,

@@ -10,6 +10,7 @@ mod ops;
 mod post_settings;
 mod send_alert;
 mod service;
+mod settings_file;
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use sm_api::{ApiConfig, ApiServer, ApiSettings, SlackChannelInfo};
+use sm_api::{ApiConfig, ApiServer, SlackChannelInfo};
 use sm_core::{
     ChannelLocker, FifoQueue, FifoQueueProducer, InMemoryFifoQueue, NoopChannelLocker, SlackClient,
     Store,
@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::ops::{self, Health};
 use crate::post_settings::post_settings;
+use crate::settings_file::{self, SettingsFile};
+use futures::FutureExt;
 
 /// What to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,9 +240,16 @@ pub(crate) async fn run(config: Config, mode: Mode, cancel: CancellationToken) -
     let slack = slack(&config, queues.redis.as_ref()).await?;
     let mut tasks = tokio::task::JoinSet::new();
 
+    let settings = match &config.settings_file {
+        Some(path) => SettingsFile::load(path)?,
+        None => SettingsFile::default(),
+    };
+    let mut running_manager = None;
+    let mut running_api = None;
+
     if mode.runs_manager() {
         let db = store(&config).await?;
-        let manager_settings = ManagerSettings::default();
+        let manager_settings = settings.manager.clone();
         let client = Arc::new(SlackManagerClient::new(
             slack.api.clone(),
             post_settings(&manager_settings),
@@ -266,6 +275,8 @@ pub(crate) async fn run(config: Config, mode: Mode, cancel: CancellationToken) -
         .with_settings_observer(Arc::new(move |s: &ManagerSettings| {
             observed.set_post_settings(post_settings(s))
         }));
+        let manager = Arc::new(manager);
+        running_manager = Some(manager.clone());
         let cancel = cancel.clone();
         tasks.spawn(async move {
             manager
@@ -287,13 +298,14 @@ pub(crate) async fn run(config: Config, mode: Mode, cancel: CancellationToken) -
         let api = ApiServer::new(
             queues.alert_producer.clone(),
             api_config,
-            ApiSettings::default(),
+            settings.api.clone(),
         )
         .context("invalid API configuration")?;
         let channel_info = SlackChannelInfo::new(slack.api.clone());
         let refresh = channel_info.spawn_refresh(cancel.clone());
         tasks.spawn(async move { refresh.await.context("channel info refresh task failed") });
-        let api = api.with_channel_info(Arc::new(channel_info));
+        let api = Arc::new(api.with_channel_info(Arc::new(channel_info)));
+        running_api = Some(api.clone());
         println!("Alert API listening on http://{}", config.http_addr);
         api.router().merge(ops::router(metrics, health.clone()))
     } else {
@@ -311,6 +323,11 @@ pub(crate) async fn run(config: Config, mode: Mode, cancel: CancellationToken) -
             .await
             .context("HTTP server failed")
         });
+    }
+    if let Some(path) = config.settings_file.clone() {
+        tasks.spawn(
+            settings_file::watch(path, running_manager, running_api, cancel.clone()).map(Ok),
+        );
     }
     health.set_ready(true);
 
