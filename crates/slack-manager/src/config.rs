@@ -50,6 +50,8 @@ pub(crate) struct Config {
     /// Runtime settings file (manager settings and API routing rules; TOML, or JSON by extension),
     /// re-read when it changes. See the `settings_file` module.
     pub(crate) settings_file: Option<PathBuf>,
+    /// How often, in seconds, the settings file's modification time is checked (at least 1).
+    pub(crate) settings_reload_seconds: u64,
     /// Slack bot token (`xoxb-…`); without tokens an embedded Slack emulator is started.
     pub(crate) slack_bot_token: Option<String>,
     /// Slack app token (`xapp-…`) for Socket Mode.
@@ -80,6 +82,7 @@ impl Default for Config {
             database_schema: sm_store::DEFAULT_POSTGRES_SCHEMA.into(),
             data_dir: PathBuf::from("data"),
             settings_file: None,
+            settings_reload_seconds: 10,
             slack_bot_token: None,
             slack_app_token: None,
             slack_api_url: None,
@@ -127,6 +130,7 @@ impl Config {
 
     /// Empty strings mean "not set".
     fn normalise(&mut self) {
+        self.settings_reload_seconds = self.settings_reload_seconds.max(1);
         if self
             .settings_file
             .as_ref()

@@ -326,7 +326,14 @@ pub(crate) async fn run(config: Config, mode: Mode, cancel: CancellationToken) -
     }
     if let Some(path) = config.settings_file.clone() {
         tasks.spawn(
-            settings_file::watch(path, running_manager, running_api, cancel.clone()).map(Ok),
+            settings_file::watch(
+                path,
+                std::time::Duration::from_secs(config.settings_reload_seconds),
+                running_manager,
+                running_api,
+                cancel.clone(),
+            )
+            .map(Ok),
         );
     }
     health.set_ready(true);

@@ -14,8 +14,8 @@
 //! ```
 //!
 //! It is read at start (an invalid file stops the start) and re-read whenever its modification time
-//! changes (checked every [`RELOAD_INTERVAL`]). An invalid new version is logged and refused; the
-//! settings in force stay.
+//! changes (checked every `settings_reload_seconds`, default 10). An invalid new version is logged and
+//! refused; the settings in force stay.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,9 +26,6 @@ use serde::Deserialize;
 use sm_api::{ApiServer, ApiSettings, RoutingTable};
 use sm_manager::{Manager, ManagerSettings};
 use tokio_util::sync::CancellationToken;
-
-/// How often the file's modification time is checked.
-pub(crate) const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The two settings tables.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -69,12 +66,13 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// Re-reads `path` when it changes and pushes the new settings into the running services.
 pub(crate) async fn watch(
     path: PathBuf,
+    every: Duration,
     manager: Option<Arc<Manager>>,
     api: Option<Arc<ApiServer>>,
     cancel: CancellationToken,
 ) {
     let mut last = modified(&path);
-    let mut ticker = tokio::time::interval(RELOAD_INTERVAL);
+    let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     loop {
         tokio::select! {

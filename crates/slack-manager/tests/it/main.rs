@@ -18,6 +18,7 @@ mod cli;
 mod embedded;
 mod prometheus;
 mod rate_limit;
+mod settings;
 mod shutdown;
 mod split;
 mod support;
