@@ -188,3 +188,88 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// A private three-master Redis Cluster (all 16384 slots assigned), for tests of cluster layouts;
+/// killed on drop. Needs `redis-server` and `redis-cli` on the PATH.
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers on free ports, joins them with `redis-cli --cluster create`
+    /// and waits until every node reports `cluster_state:ok`.
+    pub fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| {
+                let bus_port = free_port().to_string();
+                RedisServer::start_with_args(&[
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--cluster-port",
+                    &bus_port,
+                ])
+            })
+            .collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port()))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output();
+        match out {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            ),
+            Err(e) => panic!("cannot run redis-cli (is it on the PATH?): {e}"),
+        }
+        let cluster = RedisCluster { nodes };
+        for node in &cluster.nodes {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let info = redis::Client::open(node.url())
+                    .and_then(|c| c.get_connection())
+                    .and_then(|mut conn| {
+                        redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn)
+                    });
+                if info.is_ok_and(|i| i.contains("cluster_state:ok")) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {} did not reach cluster_state:ok in 20 s",
+                    node.port()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        cluster
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// The nodes' URLs.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The nodes' ports.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(RedisServer::port).collect()
+    }
+}

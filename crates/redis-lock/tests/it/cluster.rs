@@ -1,81 +1,18 @@
 //! Redis Cluster: all keys of one lock in one slot, locks and wake-ups across nodes (tested on a
 //! private three-node cluster started for this test).
 
-use std::process::Command;
 use std::time::Duration;
 
 use sm_redis_lock::{RedisChannelLocker, redis};
-use sm_test_support::RedisServer;
+use sm_test_support::RedisCluster as Cluster;
 
-use crate::{assert_unavailable, eventually, wait_subscribed};
+use crate::{assert_unavailable, wait_subscribed};
 
 const TTL: Duration = Duration::from_secs(60);
 
-/// Three masters with all 16384 slots, killed on drop.
-struct Cluster {
-    nodes: Vec<RedisServer>,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let mut nodes = Vec::new();
-        for _ in 0..3 {
-            let bus_port = sm_test_support::free_port().to_string();
-            nodes.push(RedisServer::start_with_args(&[
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-port",
-                &bus_port,
-            ]));
-        }
-        let addrs: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port()))
-            .collect();
-        let out = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .output()
-            .expect("redis-cli must be on the PATH");
-        assert!(out.status.success(), "redis-cli --cluster create: {out:?}");
-        let cluster = Cluster { nodes };
-        for node in &cluster.nodes {
-            let client = redis::Client::open(node.url()).unwrap();
-            eventually("cluster state ok", Duration::from_secs(20), || {
-                let client = client.clone();
-                async move {
-                    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-                        return false;
-                    };
-                    let info: String = redis::cmd("CLUSTER")
-                        .arg("INFO")
-                        .query_async(&mut conn)
-                        .await
-                        .unwrap();
-                    info.contains("cluster_state:ok")
-                }
-            })
-            .await;
-        }
-        cluster
-    }
-
-    fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(RedisServer::url).collect()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_work_on_a_cluster_connection() {
-    let cluster = Cluster::start().await;
+    let cluster = tokio::task::block_in_place(Cluster::start);
     let cluster_client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
     let conn = cluster_client.get_async_connection().await.unwrap();
     // Pub/Sub through the first node only: PUBLISH reaches every node's subscribers.

@@ -1,8 +1,8 @@
 //! W16: the cluster layout on a local 3-master Redis Cluster started by the test.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sm_core::{FifoQueue, FifoQueueProducer, NoopChannelLocker};
 use sm_redis_queue::redis;
@@ -12,106 +12,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{options, prefix};
 
-struct Cluster {
-    ports: Vec<u16>,
-    nodes: Vec<Child>,
-    _dirs: Vec<tempfile::TempDir>,
-}
+/// The private cluster and a per-node key count.
+struct Cluster(sm_test_support::RedisCluster);
 
 impl Cluster {
     fn start() -> Cluster {
-        let mut ports = Vec::new();
-        while ports.len() < 3 {
-            let p = sm_test_support::free_port();
-            // The cluster bus uses port + 10000.
-            if p < 55_000 && !ports.contains(&p) {
-                ports.push(p);
-            }
-        }
-        let mut nodes = Vec::new();
-        let mut dirs = Vec::new();
-        for p in &ports {
-            let dir = tempfile::tempdir().unwrap();
-            nodes.push(
-                Command::new("redis-server")
-                    .args([
-                        "--port",
-                        &p.to_string(),
-                        "--bind",
-                        "127.0.0.1",
-                        "--cluster-enabled",
-                        "yes",
-                    ])
-                    .args([
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--cluster-node-timeout",
-                        "5000",
-                    ])
-                    .arg("--dir")
-                    .arg(dir.path())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            );
-            dirs.push(dir);
-        }
-        let cluster = Cluster {
-            ports,
-            nodes,
-            _dirs: dirs,
-        };
-        for p in &cluster.ports {
-            cluster.wait(|| {
-                let out = Command::new("redis-cli")
-                    .args(["-p", &p.to_string(), "ping"])
-                    .output()
-                    .unwrap();
-                String::from_utf8_lossy(&out.stdout).contains("PONG")
-            });
-        }
-        let addrs: Vec<String> = cluster
-            .ports
-            .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
-            .collect();
-        let out = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cluster create failed: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        for p in &cluster.ports {
-            cluster.wait(|| {
-                let out = Command::new("redis-cli")
-                    .args(["-p", &p.to_string(), "cluster", "info"])
-                    .output()
-                    .unwrap();
-                String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok")
-            });
-        }
-        cluster
+        Cluster(sm_test_support::RedisCluster::start())
     }
 
-    fn wait(&self, mut ok: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !ok() {
-            assert!(Instant::now() < deadline, "cluster did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn ports(&self) -> Vec<u16> {
+        self.0.ports()
     }
 
     fn keys_per_node(&self) -> Vec<u64> {
-        self.ports
+        self.ports()
             .iter()
             .map(|p| {
                 let out = Command::new("redis-cli")
@@ -124,23 +38,10 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for n in &mut self.nodes {
-            let _ = n.kill();
-            let _ = n.wait();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_layout_runs_on_a_three_master_cluster_w16() {
     let cluster = tokio::task::block_in_place(Cluster::start);
-    let urls: Vec<String> = cluster
-        .ports
-        .iter()
-        .map(|p| format!("redis://127.0.0.1:{p}"))
-        .collect();
+    let urls = cluster.0.urls();
     let conn = redis::cluster::ClusterClient::new(urls.clone())
         .unwrap()
         .get_async_connection()
