@@ -273,3 +273,24 @@ impl RedisCluster {
         self.nodes.iter().map(RedisServer::port).collect()
     }
 }
+
+/// Polls `check` every 20 ms until it gives `Some`, for at most `secs` seconds; panics naming `what`
+/// on timeout. For waiting on state a test cannot be signalled about (a post on the emulator, a row in
+/// the store), instead of sleeping and hoping.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

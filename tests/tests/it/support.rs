@@ -273,21 +273,4 @@ impl Stack {
     }
 }
 
-/// Polls `f` every 25 ms until it gives `Some`, for at most `secs` seconds.
-pub(crate) async fn wait_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+pub(crate) use sm_test_support::eventually as wait_until;

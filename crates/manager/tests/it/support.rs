@@ -383,24 +383,7 @@ impl Harness {
     }
 }
 
-/// Polls `f` every 20 ms until it returns `Some`, for at most `secs` seconds.
-pub(crate) async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub(crate) use sm_test_support::eventually;
 
 /// Waits until both queues are empty (everything acked).
 pub(crate) async fn drained(h: &Harness) {
