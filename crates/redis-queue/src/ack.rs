@@ -1,5 +1,5 @@
-//! The acknowledger of a delivered item: ack / nack scripts with fencing, and the lease heartbeat
-//! that keeps the channel's ownership alive while the item is in flight.
+//! The acknowledger of a delivered item: ack / nack scripts with fencing. While the item is in
+//! flight its lease is registered with the `receive` call's heartbeat (see [`crate::lease`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +13,10 @@ use tokio_util::sync::CancellationToken;
 use redis::Value;
 
 use crate::batch::Batcher;
+use crate::lease::{Held, Leases};
 use crate::producer::Core;
 use crate::reply::{Claimed, as_array, as_string, code, parse_entry};
-use crate::scripts::{ACK_SCRIPT, EXTEND_SCRIPT, NACK_SCRIPT};
+use crate::scripts::{ACK_SCRIPT, NACK_SCRIPT};
 
 /// How long an ack/nack may take before it gives up (the item API has no deadline argument).
 const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,7 +24,9 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 /// What one `receive` call shares with the acknowledgers of its items.
 pub(crate) struct ConsumerCtx<C> {
     pub(crate) core: Arc<Core<C>>,
-    pub(crate) consumer: String,
+    /// The sink of `receive` (weak: it must not keep the consumer's channel open after
+    /// `receive` returned); an ack hands its channel's next entry straight to it when it has room.
+    pub(crate) sink: mpsc::WeakSender<FifoQueueItem>,
     pub(crate) cancel: CancellationToken,
     /// Entries an ack took over for the same channel (see [`ACK_SCRIPT`]), delivered by `receive`.
     pub(crate) handoff: mpsc::UnboundedSender<RedisAck<C>>,
@@ -32,13 +35,14 @@ pub(crate) struct ConsumerCtx<C> {
     pub(crate) chain: bool,
     /// One ack batcher per shard.
     pub(crate) acks: Vec<Batcher<AckReq, Value>>,
+    /// The leases of the in-flight entries, extended by one heartbeat task.
+    pub(crate) leases: Leases,
 }
 
 /// One ack of a batched ack call.
 pub(crate) struct AckReq {
     channel: String,
-    id: String,
-    token: u64,
+    state: String,
     chain: bool,
 }
 
@@ -61,20 +65,17 @@ where
             let notify = core.keys.notify.clone();
             Batcher::start("acknowledging messages", move |reqs: Vec<AckReq>| {
                 let mut conn = conn.clone();
-                let mut inv = ACK_SCRIPT.key(&shard.ready);
-                inv.key(&shard.leases)
-                    .arg(&shard.base)
+                let mut inv = ACK_SCRIPT.key(&shard.schedule);
+                inv.arg(&shard.base)
                     .arg(&group)
                     .arg(&consumer)
                     .arg(lease)
                     .arg(max_deliveries)
                     .arg(&notify);
                 for r in &reqs {
-                    inv.arg(&r.channel).arg(&r.id).arg(r.token).arg(if r.chain {
-                        "1"
-                    } else {
-                        "0"
-                    });
+                    inv.arg(&r.channel)
+                        .arg(&r.state)
+                        .arg(if r.chain { "1" } else { "0" });
                 }
                 let context = format!("acknowledging messages of {}", shard.base);
                 async move {
@@ -99,7 +100,8 @@ pub(crate) struct RedisAck<C> {
     shard: usize,
     pub(crate) entry: Claimed,
     lock: Option<Arc<dyn ChannelLock>>,
-    heartbeat: Option<tokio::task::AbortHandle>,
+    /// The registration with the heartbeat; `None` once finished.
+    lease: Option<u64>,
 }
 
 enum Finish {
@@ -112,26 +114,26 @@ impl<C> RedisAck<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    /// Wraps a claimed entry and starts its lease heartbeat.
+    /// Wraps a claimed entry and registers its lease with the heartbeat.
     pub(crate) fn new(
         ctx: Arc<ConsumerCtx<C>>,
         shard: usize,
         entry: Claimed,
         lock: Option<Arc<dyn ChannelLock>>,
     ) -> Self {
-        let heartbeat = tokio::spawn(heartbeat(
-            Arc::clone(&ctx),
+        let lease = ctx.leases.hold(Held {
             shard,
-            entry.clone(),
-            lock.clone(),
-        ))
-        .abort_handle();
+            channel: entry.channel.clone(),
+            message_id: entry.message_id.clone(),
+            state: entry.state.clone(),
+            lock: lock.clone(),
+        });
         RedisAck {
             ctx,
             shard,
             entry,
             lock,
-            heartbeat: Some(heartbeat),
+            lease: Some(lease),
         }
     }
 
@@ -152,8 +154,8 @@ where
     }
 
     async fn finish(mut self, how: Finish, delay: Duration) -> Result<(), QueueError> {
-        if let Some(h) = self.heartbeat.take() {
-            h.abort();
+        if let Some(key) = self.lease.take() {
+            self.ctx.leases.end(key);
         }
         let result = match tokio::time::timeout(FINISH_TIMEOUT, self.run_script(&how, delay)).await
         {
@@ -187,8 +189,7 @@ where
                 let chain = self.ctx.chain && !self.ctx.cancel.is_cancelled();
                 let req = AckReq {
                     channel: e.channel.clone(),
-                    id: e.message_id.clone(),
-                    token: e.token,
+                    state: e.state.clone(),
                     chain,
                 };
                 let batcher = self.ctx.acks.get(self.shard).ok_or_else(|| {
@@ -199,13 +200,10 @@ where
             Finish::Nack | Finish::Release => {
                 let count = matches!(how, Finish::Nack);
                 NACK_SCRIPT
-                    .key(&shard.ready)
-                    .key(&shard.leases)
+                    .key(&shard.schedule)
                     .arg(&shard.base)
-                    .arg(&self.ctx.consumer)
                     .arg(&e.channel)
-                    .arg(&e.message_id)
-                    .arg(e.token)
+                    .arg(&e.state)
                     .arg(Core::<C>::ms(delay))
                     .arg(if count { "1" } else { "0" })
                     .arg(&core.keys.notify)
@@ -227,7 +225,17 @@ where
                 let next = as_array(&v).and_then(|a| a.get(1)).and_then(parse_entry);
                 if let Some(next) = next {
                     let ack = RedisAck::new(Arc::clone(&self.ctx), self.shard, next, None);
-                    if let Err(mpsc::error::SendError(ack)) = self.ctx.handoff.send(ack) {
+                    // Straight to the sink when it has room (no task hop on the channel's
+                    // critical path), else through `receive`'s hand-off loop, which waits for room.
+                    let permit = match self.ctx.sink.upgrade() {
+                        Some(sink) if !self.ctx.cancel.is_cancelled() => {
+                            sink.try_reserve_owned().ok()
+                        }
+                        _ => None,
+                    };
+                    if let Some(permit) = permit {
+                        permit.send(ack.into_item());
+                    } else if let Err(mpsc::error::SendError(ack)) = self.ctx.handoff.send(ack) {
                         // Boxed: release -> finish -> run_script is recursive.
                         Box::pin(ack.release(Duration::ZERO)).await?;
                     }
@@ -251,8 +259,9 @@ where
 
 impl<C> Drop for RedisAck<C> {
     fn drop(&mut self) {
-        if let Some(h) = self.heartbeat.take() {
-            h.abort();
+        // Dropped without ack or nack: the lease runs out and the entry is delivered again.
+        if let Some(key) = self.lease.take() {
+            self.ctx.leases.end(key);
         }
     }
 }
@@ -269,50 +278,5 @@ where
     async fn nack(self: Box<Self>) -> Result<(), QueueError> {
         let delay = self.ctx.core.options.redelivery_delay;
         (*self).finish(Finish::Nack, delay).await
-    }
-}
-
-/// Extends the ownership (and the locker's lock) every third of the lease until aborted or lost.
-async fn heartbeat<C>(
-    ctx: Arc<ConsumerCtx<C>>,
-    shard: usize,
-    entry: Claimed,
-    lock: Option<Arc<dyn ChannelLock>>,
-) where
-    C: ConnectionLike + Clone + Send + Sync + 'static,
-{
-    let core = &ctx.core;
-    let lease = core.options.lease();
-    let period = lease / 3;
-    let shard = &core.keys.shards[shard];
-    loop {
-        tokio::time::sleep(period).await;
-        let mut conn = core.conn.clone();
-        let r: Result<i64, _> = EXTEND_SCRIPT
-            .key(&shard.leases)
-            .arg(&shard.base)
-            .arg(&ctx.consumer)
-            .arg(&entry.channel)
-            .arg(&entry.message_id)
-            .arg(entry.token)
-            .arg(Core::<C>::ms(lease))
-            .invoke_async(&mut conn)
-            .await;
-        match r {
-            Ok(1) => {}
-            Ok(_) => {
-                tracing::warn!(channel = %entry.channel, message_id = %entry.message_id,
-                    "lease of an in-flight message was lost; its ack will fail");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, channel = %entry.channel, "lease extension failed; retrying");
-            }
-        }
-        if let Some(lock) = &lock {
-            if let Err(error) = lock.extend(core.options.lock_ttl).await {
-                tracing::warn!(%error, channel = %entry.channel, "channel lock extension failed");
-            }
-        }
     }
 }

@@ -4,7 +4,9 @@
 //! commands per message and Redis's per-call overhead.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sm_core::QueueError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -15,10 +17,18 @@ pub(crate) const MAX_BATCH: usize = 64;
 const IN_FLIGHT: usize = 2;
 
 type Job<Req, Resp> = (Req, oneshot::Sender<Result<Resp, QueueError>>);
+type BatchResult<Resp> = Result<Vec<Result<Resp, QueueError>>, QueueError>;
+type BatchFuture<Resp> = Pin<Box<dyn Future<Output = BatchResult<Resp>> + Send>>;
+type RunBatch<Req, Resp> = dyn Fn(Vec<Req>) -> BatchFuture<Resp> + Send + Sync;
 
 /// Sends requests to a background task that runs them in batches.
 pub(crate) struct Batcher<Req, Resp> {
     tx: mpsc::UnboundedSender<Job<Req, Resp>>,
+    run: Arc<RunBatch<Req, Resp>>,
+    slots: Arc<Semaphore>,
+    /// Requests handed to the task and not yet taken into a batch.
+    queued: Arc<AtomicUsize>,
+    context: &'static str,
 }
 
 impl<Req, Resp> Batcher<Req, Resp>
@@ -31,15 +41,20 @@ where
     pub(crate) fn start<F, Fut>(context: &'static str, run: F) -> Self
     where
         F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<Result<Resp, QueueError>>, QueueError>> + Send + 'static,
+        Fut: Future<Output = BatchResult<Resp>> + Send + 'static,
     {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job<Req, Resp>>();
-        let run = Arc::new(run);
+        let run: Arc<RunBatch<Req, Resp>> =
+            Arc::new(move |reqs: Vec<Req>| -> BatchFuture<Resp> { Box::pin(run(reqs)) });
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let task_run = Arc::clone(&run);
+        let task_slots = Arc::clone(&slots);
+        let task_queued = Arc::clone(&queued);
         tokio::spawn(async move {
             loop {
                 // Wait for a free slot first, so requests pile up while calls are in flight.
-                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                let Ok(slot) = Arc::clone(&task_slots).acquire_owned().await else {
                     return;
                 };
                 let Some(first) = rx.recv().await else {
@@ -52,24 +67,45 @@ where
                         Err(_) => break,
                     }
                 }
+                task_queued.fetch_sub(jobs.len(), Ordering::AcqRel);
                 let (reqs, replies): (Vec<Req>, Vec<_>) = jobs.into_iter().unzip();
                 let n = reqs.len();
                 // Concurrent calls never carry dependent requests: a caller waits for its
                 // reply before it sends its next request, so per-caller order holds.
-                let call = run(reqs);
+                let call = task_run(reqs);
                 tokio::spawn(async move {
                     let _slot = slot;
                     reply_all(context, n, replies, call.await);
                 });
             }
         });
-        Batcher { tx }
+        Batcher {
+            tx,
+            run,
+            slots,
+            queued,
+            context,
+        }
     }
 
-    /// Queues one request and waits for its result.
+    /// Runs one request, batched with others when calls are in flight.
     pub(crate) async fn call(&self, req: Req) -> Result<Resp, QueueError> {
+        // Nothing waiting and a free slot: run it at once in the caller's task, which saves the
+        // two task hand-overs of the batching path (a message's ack is on its channel's critical
+        // path: the next message goes out only after it).
+        if self.queued.load(Ordering::Acquire) == 0 {
+            if let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() {
+                let result = (self.run)(vec![req]).await;
+                drop(slot);
+                return split(self.context, 1, result)
+                    .pop()
+                    .unwrap_or_else(|| Err(QueueError::backend(self.context, "no result")));
+            }
+        }
         let (reply, rx) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::AcqRel);
         if self.tx.send((req, reply)).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(QueueError::Closed("batching task ended".into()));
         }
         rx.await
@@ -77,31 +113,36 @@ where
     }
 }
 
+/// One result per request: the batch's own, or its error for each request.
+fn split<Resp>(
+    context: &'static str,
+    n: usize,
+    result: BatchResult<Resp>,
+) -> Vec<Result<Resp, QueueError>> {
+    match result {
+        Ok(results) if results.len() == n => results,
+        Ok(results) => {
+            let text = format!("{} results for {n} requests", results.len());
+            (0..n)
+                .map(|_| Err(QueueError::backend(context, text.clone())))
+                .collect()
+        }
+        Err(e) => {
+            let text = e.to_string();
+            (0..n)
+                .map(|_| Err(QueueError::backend(context, text.clone())))
+                .collect()
+        }
+    }
+}
+
 fn reply_all<Resp>(
     context: &'static str,
     n: usize,
     replies: Vec<oneshot::Sender<Result<Resp, QueueError>>>,
-    result: Result<Vec<Result<Resp, QueueError>>, QueueError>,
+    result: BatchResult<Resp>,
 ) {
-    match result {
-        Ok(results) if results.len() == n => {
-            for (reply, r) in replies.into_iter().zip(results) {
-                let _ = reply.send(r);
-            }
-        }
-        Ok(results) => {
-            for reply in replies {
-                let _ = reply.send(Err(QueueError::backend(
-                    context,
-                    format!("{} results for {n} requests", results.len()),
-                )));
-            }
-        }
-        Err(e) => {
-            let text = e.to_string();
-            for reply in replies {
-                let _ = reply.send(Err(QueueError::backend(context, text.clone())));
-            }
-        }
+    for (reply, r) in replies.into_iter().zip(split(context, n, result)) {
+        let _ = reply.send(r);
     }
 }

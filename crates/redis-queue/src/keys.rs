@@ -8,9 +8,8 @@
 //! | `B:stream:<channel>` | stream | Go and Rust | entries `channel_id`, `body` |
 //! | `B:streams` | set | Go and Rust | index of stream keys |
 //! | `B:stream-activity` | sorted set | Go and Rust | stream key → Unix seconds of the last send |
-//! | `B:ready` | sorted set | Rust | channel → time (ms) from which it may be claimed |
-//! | `B:leases` | sorted set | Rust | in-flight channel → lease deadline (ms) |
-//! | `B:chan:<channel>` | hash | Rust | `owner`, `token` (fencing), `id`, `fails`, `deadline` |
+//! | `B:schedule` | sorted set | Rust | channel with work → time (ms) from which it may be claimed: when it became ready, or its lease deadline while in flight |
+//! | `B:state` | hash | Rust | channel → its state `"<token> <v><p> <fails> <id> <owner>"` (fencing token, pending list checked, entry from the pending list, failed deliveries, entry in flight or to redeliver, holder) |
 //! | `B:dedup:<channel>:<dedup id>` | string | Rust | dedup marker, expires after the window |
 //! | `B:dead-letter` | stream | Rust | dead letters: `channel_id`, `body`, `reason`, `stream`, `message_id` |
 //! | `B:scan-leader` | string | Rust | which consumer runs the fallback scan (expires) |
@@ -23,8 +22,7 @@ use crate::options::KeyLayout;
 #[derive(Debug, Clone)]
 pub(crate) struct Shard {
     pub(crate) base: String,
-    pub(crate) ready: String,
-    pub(crate) leases: String,
+    pub(crate) schedule: String,
     pub(crate) index: String,
     pub(crate) dead_letter: String,
     pub(crate) scan_leader: String,
@@ -33,8 +31,7 @@ pub(crate) struct Shard {
 impl Shard {
     fn new(base: String) -> Shard {
         Shard {
-            ready: format!("{base}:ready"),
-            leases: format!("{base}:leases"),
+            schedule: format!("{base}:schedule"),
             index: format!("{base}:streams"),
             dead_letter: format!("{base}:dead-letter"),
             scan_leader: format!("{base}:scan-leader"),

@@ -51,7 +51,7 @@ where
                     let notify = self.keys.notify.clone();
                     Batcher::start("sending messages", move |reqs: Vec<SendReq>| {
                         let mut conn = conn.clone();
-                        let mut inv = SEND_SCRIPT.key(&shard.ready);
+                        let mut inv = SEND_SCRIPT.key(&shard.schedule);
                         inv.arg(&shard.base).arg(&group).arg(max).arg(&notify);
                         for r in &reqs {
                             inv.arg(&r.channel)
@@ -111,7 +111,7 @@ pub(crate) fn validate_name(name: &str, layout: KeyLayout) -> Result<(), QueueEr
 /// Write-only FIFO queue on Redis Streams, for services that only enqueue (the API).
 ///
 /// One Redis command (a script call) per send. The script appends the entry with the Go fields,
-/// maintains the Go index and activity keys, marks the channel ready and wakes waiting consumers.
+/// maintains the Go index and activity keys, schedules the channel and wakes waiting consumers.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -213,6 +213,7 @@ where
         let mut conn = self.core.conn.clone();
         let v: Value = REDRIVE_SCRIPT
             .key(&shard.dead_letter)
+            .key(&shard.schedule)
             .arg(&shard.base)
             .arg(&letter.id)
             .arg(&o.consumer_group)
@@ -287,7 +288,8 @@ where
             Some(0) => {
                 let id = as_array(&v).and_then(|a| a.get(1)).and_then(as_string);
                 tracing::debug!(queue = %core.name, channel = slack_channel_id, message_id = ?id, "message sent");
-                Ok(true)
+                // `1` when this call scheduled a channel that had no work: a consumer may be idle.
+                Ok(as_array(&v).and_then(|a| a.get(2)).and_then(as_i64) == Some(1))
             }
             Some(1) => {
                 let backlog = as_array(&v).and_then(|a| a.get(1)).and_then(as_i64);

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ack::{ConsumerCtx, RedisAck, ack_batchers};
 use crate::dead_letter::DeadLetter;
+use crate::lease::{Leases, start_heartbeat};
 use crate::options::RedisFifoQueueOptions;
 use crate::producer::{Core, RedisFifoQueueProducer};
 use crate::reply::{Claimed, as_array, as_i64, as_string, parse_entry};
@@ -173,18 +174,16 @@ where
         let o = &core.options;
         let mut conn = core.conn.clone();
         let v: redis::Value = CLAIM_SCRIPT
-            .key(&s.ready)
-            .key(&s.leases)
+            .key(&s.schedule)
             .arg(&s.base)
             .arg(&o.consumer_group)
             .arg(&self.consumer)
             .arg(Core::<C>::ms(o.lease()))
             .arg(o.max_deliveries)
             .arg(count)
-            .arg(&core.keys.notify)
             .invoke_async(&mut conn)
             .await
-            .map_err(|e| QueueError::backend(format!("claiming from {}", s.ready), e))?;
+            .map_err(|e| QueueError::backend(format!("claiming from {}", s.schedule), e))?;
         let a = as_array(&v).unwrap_or_default();
         let wait = a
             .first()
@@ -280,7 +279,7 @@ where
             if !claimed.is_empty() {
                 for (shard, entry) in claimed {
                     tracing::debug!(channel = %entry.channel, message_id = %entry.message_id,
-                        attempt = entry.attempt, "claimed");
+                        attempt = entry.attempt, token = entry.token, "claimed");
                     let Some((entry, lock)) = self.lock_for(ctx, shard, entry).await else {
                         continue;
                     };
@@ -410,7 +409,7 @@ where
         loop {
             let mut conn = core.conn.clone();
             let mut inv = SCAN_SCRIPT.key(&s.index);
-            inv.key(&s.ready)
+            inv.key(&s.schedule)
                 .key(&s.scan_leader)
                 .arg(&s.base)
                 .arg(&o.consumer_group)
@@ -486,13 +485,15 @@ where
         let (tx, mut rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(ConsumerCtx {
             core: Arc::clone(&core),
-            consumer: self.consumer.clone(),
+            sink: sink.downgrade(),
             cancel: cancel.clone(),
             handoff: tx,
             local_wake: Arc::clone(&self.local_wake),
             chain: !core.options.use_channel_locker,
             acks: ack_batchers(&core, &self.consumer),
+            leases: Leases::default(),
         });
+        start_heartbeat(&ctx);
         tracing::info!(queue = %core.name, consumer = %self.consumer, "receiving");
         tokio::join!(
             async {

@@ -15,6 +15,9 @@ pub(crate) struct Claimed {
     pub(crate) token: u64,
     /// 1 for the first delivery, 2 for the first redelivery, ...
     pub(crate) attempt: u64,
+    /// The channel's state string at hand-out: ack, nack and extend succeed only while it is
+    /// unchanged (fencing).
+    pub(crate) state: String,
 }
 
 pub(crate) fn as_i64(v: &Value) -> Option<i64> {
@@ -44,7 +47,7 @@ pub(crate) fn as_array(v: &Value) -> Option<&[Value]> {
 
 pub(crate) fn parse_entry(v: &Value) -> Option<Claimed> {
     let a = as_array(v)?;
-    if a.len() < 6 {
+    if a.len() < 7 {
         return None;
     }
     Some(Claimed {
@@ -54,6 +57,7 @@ pub(crate) fn parse_entry(v: &Value) -> Option<Claimed> {
         body: as_string(&a[3])?,
         token: u64::try_from(as_i64(&a[4])?).ok()?,
         attempt: u64::try_from(as_i64(&a[5])?).ok()?,
+        state: as_string(&a[6])?,
     })
 }
 
@@ -79,6 +83,7 @@ mod tests {
             bulk("{}"),
             Value::Int(7),
             Value::Int(2),
+            bulk("7 10 1 1-0 host-1"),
         ]);
         let e = parse_entry(&v).unwrap();
         assert_eq!(
@@ -90,6 +95,7 @@ mod tests {
             ),
             ("C1", "1-0", 7, 2)
         );
+        assert_eq!(e.state, "7 10 1 1-0 host-1");
         assert!(parse_entry(&Value::Array(vec![bulk("C1")])).is_none());
         assert_eq!(code(&Value::Array(vec![Value::Int(-1)])), Some(-1));
         assert_eq!(code(&Value::Nil), None);

@@ -22,6 +22,8 @@ const SCRIPT_INTERNAL: &[&str] = &[
     "sadd",
     "zadd",
     "hmget",
+    "get",
+    "xrange",
     "publish",
     "zrangebyscore",
     "zrem",

@@ -47,11 +47,11 @@ async fn a_holder_whose_lease_was_lost_is_fenced_off() {
     r1.stop().await;
     let mut conn = sm_test_support::redis_connection_manager().await;
     let base = format!("{p}:q");
+    // (the schedule's score of an in-flight channel is its lease deadline)
     let _: () = conn
-        .hset(format!("{base}:chan:C1"), "deadline", 0)
+        .zadd(format!("{base}:schedule"), "C1", 0)
         .await
         .unwrap();
-    let _: () = conn.zadd(format!("{base}:leases"), "C1", 0).await.unwrap();
     let mut r2 = Receiver::start(&q2, 10);
     let fresh = r2.next().await;
     assert_eq!(fresh.body, "m1");
@@ -203,7 +203,10 @@ async fn a_broken_stream_does_not_stop_other_channels_w9() {
     let bad = q.producer().stream_key("BAD");
     let _: () = conn.set(&bad, "not a stream").await.unwrap();
     let _: () = conn.sadd(format!("{p}:q:streams"), &bad).await.unwrap();
-    let _: () = conn.zadd(format!("{p}:q:ready"), "BAD", 0).await.unwrap();
+    let _: () = conn
+        .zadd(format!("{p}:q:schedule"), "BAD", 0)
+        .await
+        .unwrap();
     q.send("GOOD", "", "g1").await.unwrap();
     q.scan_streams(true).await.unwrap();
     let mut r = Receiver::start(&q, 10);
@@ -244,5 +247,57 @@ async fn a_waiting_consumer_is_woken_by_another_process_without_polling_w3_w10()
     let item = r.next().await;
     assert_eq!(item.body, "n2");
     item.ack().await.unwrap();
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn entries_a_go_consumer_left_pending_later_are_delivered_first_after_a_scan() {
+    let p = prefix("late-go");
+    let q = queue("q", options(&p)).await;
+    // The channel is consumed here first, so its pending list is known to be clear.
+    q.send("C1", "", "m0").await.unwrap();
+    let mut r = Receiver::start(&q, 10);
+    r.next().await.ack().await.unwrap();
+    r.stop().await;
+    q.send("C1", "", "m1").await.unwrap();
+    q.send("C1", "", "m2").await.unwrap();
+    // Then a Go consumer reads one entry and dies without acking it.
+    let mut conn = sm_test_support::redis_connection_manager().await;
+    let stream = q.producer().stream_key("C1");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("slack-manager")
+        .arg("dead-go-consumer")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // The scan notices the foreign pending entry; it goes out first, then the unread one.
+    q.scan_streams(true).await.unwrap();
+    let mut r = Receiver::start(&q, 10);
+    for body in ["m1", "m2"] {
+        let item = r.next().await;
+        assert_eq!(item.body, body);
+        item.ack().await.unwrap();
+    }
+    let pending: redis::Value = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("slack-manager")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let count = match &pending {
+        redis::Value::Array(a) => a.first().cloned(),
+        _ => None,
+    };
+    assert_eq!(
+        count,
+        Some(redis::Value::Int(0)),
+        "nothing stays pending: {pending:?}"
+    );
     r.stop().await;
 }
