@@ -111,6 +111,17 @@ local function forget(base, c, skey, S)
   redis.call('ZREM', base .. ':stream-activity', skey)
 end
 
+-- After a stream command failed: forgets a stream deleted elsewhere (false), or creates the
+-- missing consumer group (true).
+local function repair(base, c, skey, group, S)
+  if redis.call('EXISTS', skey) == 0 then
+    forget(base, c, skey, S)
+    return false
+  end
+  redis.pcall('XGROUP', 'CREATE', skey, group, '0')
+  return true
+end
+
 -- Takes ownership of channel c (whose schedule score is due: ready, or a lease that ran out) and
 -- returns its next entry {c, id, channel_id, body, token, attempt, state}, or nil and whether the
 -- channel stays scheduled ('later') or leaves the schedule ('gone'). The caller writes the
@@ -137,11 +148,7 @@ local function take(base, c, group, consumer, now, maxdel, S, st)
     if not id and not verified then
       local pend = redis.pcall('XPENDING', skey, group, '-', '+', 1)
       if type(pend) == 'table' and pend.err then
-        if redis.call('EXISTS', skey) == 0 then
-          forget(base, c, skey, S)
-          return nil, 'gone'
-        end
-        redis.pcall('XGROUP', 'CREATE', skey, group, '0')
+        if not repair(base, c, skey, group, S) then return nil, 'gone' end
         pend = {}
       end
       if #pend > 0 then
@@ -160,11 +167,7 @@ local function take(base, c, group, consumer, now, maxdel, S, st)
       local r = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'NOACK', 'STREAMS',
         skey, '>')
       if type(r) == 'table' and r.err then
-        if redis.call('EXISTS', skey) == 0 then
-          forget(base, c, skey, S)
-          return nil, 'gone'
-        end
-        redis.pcall('XGROUP', 'CREATE', skey, group, '0')
+        if not repair(base, c, skey, group, S) then return nil, 'gone' end
         r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'NOACK', 'STREAMS', skey,
           '>')
       end

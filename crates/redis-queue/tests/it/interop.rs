@@ -4,7 +4,7 @@
 use sm_core::FifoQueueProducer;
 use sm_redis_queue::redis::{self, AsyncCommands, Value};
 
-use crate::{Receiver, options, prefix, queue};
+use crate::{Receiver, go_consumer_reads, options, prefix, queue};
 
 /// The Go send script (`queue.md` §6.1), verbatim in behaviour: XADD MAXLEN ~, SADD, ZADD.
 const GO_SEND: &str = r#"
@@ -104,18 +104,9 @@ async fn our_entries_have_the_go_keys_and_fields_and_a_go_consumer_reads_them() 
         .as_secs_f64();
     assert!((now - score).abs() < 60.0, "activity is in Unix seconds");
     // A Go consumer: XAUTOCLAIM then XREADGROUP on the group "slack-manager" (created by the send).
-    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("slack-manager")
-        .arg("go-host-1")
-        .arg("COUNT")
-        .arg(1)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let read: redis::streams::StreamReadReply =
+        redis::from_redis_value(go_consumer_reads(&mut conn, &stream, "go-host-1", 1).await)
+            .unwrap();
     let entry = &read.keys[0].ids[0];
     let channel: String = entry.get("channel_id").unwrap();
     let body: String = entry.get("body").unwrap();

@@ -92,3 +92,25 @@ impl Receiver {
         self.handle.await.unwrap().unwrap();
     }
 }
+
+/// Reads `count` entries of `stream` as a Go consumer named `consumer` does (group
+/// `slack-manager`, no ack): they stay pending on that consumer.
+pub(crate) async fn go_consumer_reads(
+    conn: &mut ConnectionManager,
+    stream: &str,
+    consumer: &str,
+    count: usize,
+) -> sm_redis_queue::redis::Value {
+    sm_redis_queue::redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("slack-manager")
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(count)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(conn)
+        .await
+        .unwrap()
+}

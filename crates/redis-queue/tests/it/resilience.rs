@@ -5,7 +5,7 @@ use std::time::Duration;
 use sm_core::{FifoQueueProducer, QueueError};
 use sm_redis_queue::redis::{self, AsyncCommands};
 
-use crate::{Receiver, options, prefix, queue};
+use crate::{Receiver, go_consumer_reads, options, prefix, queue};
 
 #[tokio::test]
 async fn slow_processing_keeps_the_lease_and_nobody_else_gets_the_channel_w6() {
@@ -100,18 +100,7 @@ async fn idle_consumers_are_removed_after_their_entries_are_claimed_oldest_first
     let mut conn = sm_test_support::redis_connection_manager().await;
     let stream = q.producer().stream_key("C1");
     // A dead Go consumer read two entries and never acked them.
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("slack-manager")
-        .arg("dead-go-consumer")
-        .arg("COUNT")
-        .arg(2)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    go_consumer_reads(&mut conn, &stream, "dead-go-consumer", 2).await;
     let mut r = Receiver::start(&q, 10);
     // Both entries pending on the dead consumer come first, oldest first, then the unread one.
     for body in ["m1", "m2", "m3"] {
@@ -264,18 +253,7 @@ async fn entries_a_go_consumer_left_pending_later_are_delivered_first_after_a_sc
     // Then a Go consumer reads one entry and dies without acking it.
     let mut conn = sm_test_support::redis_connection_manager().await;
     let stream = q.producer().stream_key("C1");
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("slack-manager")
-        .arg("dead-go-consumer")
-        .arg("COUNT")
-        .arg(1)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    go_consumer_reads(&mut conn, &stream, "dead-go-consumer", 1).await;
     // The scan notices the foreign pending entry; it goes out first, then the unread one.
     q.scan_streams(true).await.unwrap();
     let mut r = Receiver::start(&q, 10);
