@@ -10,8 +10,9 @@ use redis::Script;
 ///
 /// Every `redis.call` inside a script costs a few microseconds of server time on top of the
 /// command itself, which dominates the queue's cost; the scripts are written to make as few calls
-/// per message as they can: one schedule set instead of separate ready and lease sets, per-channel
-/// work done once per call, and set updates of a whole call in one `ZADD`/`ZREM`.
+/// per message as they can: one schedule set instead of separate ready and lease sets, the states
+/// of all channels of a call read and written with one call each, per-channel work done once per
+/// call, schedule updates of a whole call in one `ZADD`/`ZREM`, and no per-message `XACK`.
 const COMMON: &str = r#"
 local function now_ms()
   local t = redis.call('TIME')
@@ -220,7 +221,7 @@ end
 
 -- Appends one message to channel c's stream: {0, id} when added, {1, backlog} when the channel is
 -- full. lens caches stream lengths within one script call (a storm sends many messages to one
--- channel in one call); the caller marks the channel active and ready.
+-- channel in one call); the caller marks the channel active and schedules it.
 local function append(base, c, body, group, maxlen, lens)
   local skey = base .. ':stream:' .. c
   local len = lens[c] or redis.call('XLEN', skey)
