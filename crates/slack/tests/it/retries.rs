@@ -98,9 +98,11 @@ async fn the_wait_budget_ends_retries_early() {
     let api = SlackApi::new(cfg).unwrap();
     slack.fail_times("users.info", Failure::http(500), 100);
     api.get_user_info("U1").await.unwrap_err();
-    // Waits are 5 ms, 10 ms, …: a 12 ms budget allows at most three attempts.
+    // Waits are 5 ms, 10 ms, …: a 12 ms budget allows at most three attempts, however fast the
+    // machine (without the budget there would be 100). How many fit below three depends on how
+    // long each attempt takes, so only the bound is asserted.
     let n = slack.calls_to("users.info").len();
-    assert!((2..=3).contains(&n), "{n} attempts");
+    assert!((1..=3).contains(&n), "{n} attempts");
 }
 
 #[tokio::test]
