@@ -301,13 +301,7 @@ async fn drain_one_channel(url: &str, prefix: &str, messages: usize) -> f64 {
             .expect("send");
     }
     let q = consumer(url, prefix).await;
-    let (tx, mut rx) = mpsc::channel(256);
-    let cancel = CancellationToken::new();
-    let run = {
-        let q = Arc::clone(&q);
-        let c = cancel.clone();
-        tokio::spawn(async move { q.receive(c, tx).await })
-    };
+    let (mut rx, cancel, run) = start_receiving(&q, 256);
     let t = Instant::now();
     for expected in 0..messages {
         let item = rx.recv().await.expect("item");
@@ -368,16 +362,27 @@ async fn child_producer(cfg: String) {
     }
 }
 
+/// Runs `q.receive` in a task: its items, its cancel token and the task.
+fn start_receiving(
+    q: &Arc<RedisFifoQueue>,
+    capacity: usize,
+) -> (
+    mpsc::Receiver<sm_core::FifoQueueItem>,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), sm_core::QueueError>>,
+) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let cancel = CancellationToken::new();
+    let q = Arc::clone(q);
+    let c = cancel.clone();
+    let run = tokio::spawn(async move { q.receive(c, tx).await });
+    (rx, cancel, run)
+}
+
 /// (d) cross-process send → receive latency.
 async fn latency(url: &str, prefix: &str) -> (Duration, Duration) {
     let q = consumer(url, prefix).await;
-    let (tx, mut rx) = mpsc::channel(256);
-    let cancel = CancellationToken::new();
-    let run = {
-        let q = Arc::clone(&q);
-        let c = cancel.clone();
-        tokio::spawn(async move { q.receive(c, tx).await })
-    };
+    let (mut rx, cancel, run) = start_receiving(&q, 256);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .env(CHILD_ENV, format!("{url}|{prefix}"))
@@ -437,13 +442,7 @@ async fn idle(url: &str, prefix: &str) -> (f64, u64) {
     let before_scan = commandstats(&mut c).await;
     q.scan_streams(true).await.expect("scan");
     let scan = top_level(&before_scan, &commandstats(&mut c).await);
-    let (tx, _rx) = mpsc::channel(10);
-    let cancel = CancellationToken::new();
-    let run = {
-        let q = Arc::clone(&q);
-        let c = cancel.clone();
-        tokio::spawn(async move { q.receive(c, tx).await })
-    };
+    let (_rx, cancel, run) = start_receiving(&q, 10);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = commandstats(&mut c).await;
     let t = Instant::now();
