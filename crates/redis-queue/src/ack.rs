@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use redis::Value;
 
-use crate::batch::Batcher;
+use crate::batch::{Batcher, invoke_batch};
 use crate::lease::{Held, Leases};
 use crate::producer::Core;
 use crate::reply::{Claimed, as_array, as_string, code, parse_entry};
@@ -64,7 +64,7 @@ where
             let max_deliveries = o.max_deliveries;
             let notify = core.keys.notify.clone();
             Batcher::start("acknowledging messages", move |reqs: Vec<AckReq>| {
-                let mut conn = conn.clone();
+                let conn = conn.clone();
                 let mut inv = ACK_SCRIPT.key(&shard.schedule);
                 inv.arg(&shard.base)
                     .arg(&group)
@@ -78,17 +78,7 @@ where
                         .arg(if r.chain { "1" } else { "0" });
                 }
                 let context = format!("acknowledging messages of {}", shard.base);
-                async move {
-                    let v: Value = inv
-                        .invoke_async(&mut conn)
-                        .await
-                        .map_err(|e| QueueError::backend(context, e))?;
-                    Ok(as_array(&v)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|r| Ok(r.clone()))
-                        .collect())
-                }
+                invoke_batch(inv, conn, context)
             })
         })
         .collect()

@@ -8,6 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use redis::aio::ConnectionLike;
+use redis::{ScriptInvocation, Value};
 use sm_core::QueueError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -111,6 +113,22 @@ where
         rx.await
             .unwrap_or_else(|_| Err(QueueError::Closed("batching task ended".into())))
     }
+}
+
+/// Runs one batched script call whose reply holds one element per request, in order.
+pub(crate) async fn invoke_batch<C: ConnectionLike>(
+    inv: ScriptInvocation<'static>,
+    mut conn: C,
+    context: String,
+) -> BatchResult<Value> {
+    let v: Value = inv
+        .invoke_async(&mut conn)
+        .await
+        .map_err(|e| QueueError::backend(context, e))?;
+    Ok(match v {
+        Value::Array(items) => items.into_iter().map(Ok).collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// One result per request: the batch's own, or its error for each request.

@@ -8,7 +8,7 @@ use sm_core::{FifoQueueProducer, QueueError, check_send_args};
 
 use redis::Value;
 
-use crate::batch::Batcher;
+use crate::batch::{Batcher, invoke_batch};
 use crate::dead_letter::DeadLetter;
 use crate::keys::Keys;
 use crate::options::{KeyLayout, RedisFifoQueueOptions};
@@ -50,7 +50,7 @@ where
                     let max = self.options.max_stream_length;
                     let notify = self.keys.notify.clone();
                     Batcher::start("sending messages", move |reqs: Vec<SendReq>| {
-                        let mut conn = conn.clone();
+                        let conn = conn.clone();
                         let mut inv = SEND_SCRIPT.key(&shard.schedule);
                         inv.arg(&shard.base).arg(&group).arg(max).arg(&notify);
                         for r in &reqs {
@@ -60,17 +60,7 @@ where
                                 .arg(&r.dedup_key);
                         }
                         let context = format!("adding messages to the streams of {}", shard.base);
-                        async move {
-                            let v: Value = inv
-                                .invoke_async(&mut conn)
-                                .await
-                                .map_err(|e| QueueError::backend(context, e))?;
-                            Ok(as_array(&v)
-                                .unwrap_or_default()
-                                .iter()
-                                .map(|r| Ok(r.clone()))
-                                .collect())
-                        }
+                        invoke_batch(inv, conn, context)
                     })
                 })
                 .collect()
